@@ -38,7 +38,7 @@ SCHEMA: dict[str, Any] = {
         "checkpoint_every": int,
         "log_every": int,
     },
-    "select": {"metric": str, "max_examples": int},
+    "select": {"metric": str, "max_examples": int, "batch_size": int},
     "evaluate": {"benchmarks": list, "batch_size": int, "prompts": dict},
 }
 SOURCE_KEYS = {"version": str, "sha256": str, "licence": str}
@@ -46,7 +46,7 @@ POSITIVE = {
     "prepare.image_size", "prepare.video_frames", "prepare.clips_per_image",
     "prepare.audio_sample_rate", "prepare.audio_seconds", "vocab.size", "tokenize.text_length",
     "tokenize.mel_bins", "tokenize.stft_frame", "tokenize.stft_hop", "train.checkpoint_every",
-    "train.log_every", "select.max_examples", "evaluate.batch_size",
+    "train.log_every", "select.max_examples", "select.batch_size", "evaluate.batch_size",
 }
 
 

@@ -1,0 +1,150 @@
+"""Stage 5, train: AGD pretraining of the IMP encoder with MoE layers on a (data, expert) mesh.
+
+Every step takes ONE task from the AGD schedule (a pure function of seed and step) and updates
+all shared parameters with one optimizer. Each task has its own compiled step (one compile per
+input signature; nothing else recompiles). Checkpoints go to
+``data/checkpoints/<run fingerprint>/`` every ``train.checkpoint_every`` steps; a re-run with the
+same configuration resumes from the latest one. The stage's declared output is a small manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm import tqdm
+
+from imprepro import agd
+from imprepro.checkpoints import create_state, digest_dir, fingerprint, learning_rate, manager
+from imprepro.io import read_json, sha256_file, write_json, write_text
+from imprepro.runtime import Runtime, device_summary, setup
+from imprepro.sharding import batch_sharding, initialize_distributed, put_batch, tree_shardings
+from imprepro.tasks import load_split, modality_of
+
+
+def symmetric_nce(a: jnp.ndarray, b: jnp.ndarray, scale: jnp.ndarray) -> jnp.ndarray:
+    """Contrastive NCE in both directions over the (global) batch of L2-normalised embeddings."""
+    logits = scale * a @ b.T
+    labels = jnp.arange(a.shape[0])
+    forward = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+    backward = optax.softmax_cross_entropy_with_integer_labels(logits.T, labels).mean()
+    return (forward + backward) / 2
+
+
+def router_z_loss(intermediates: dict) -> jnp.ndarray:
+    """Mean router z-loss over the MoE layers (0 for a dense model)."""
+    leaves = [v for path, v in jax.tree_util.tree_leaves_with_path(intermediates) if "router_z_loss" in jax.tree_util.keystr(path)]
+    return jnp.mean(jnp.stack(leaves)) if leaves else jnp.zeros(())
+
+
+def make_train_step(rt: Runtime, modality: str):
+    """The jitted update for tasks pairing ``modality`` with text."""
+    model, z_weight = rt.model, rt.recipe.train.router_z_loss_weight
+    pair = f"{modality}_text"
+
+    def loss_fn(params, batch, rng):
+        out, state = model.apply(
+            {"params": params}, batch, train=True, rngs={"droptoken": rng}, mutable=["intermediates"]
+        )
+        nce = symmetric_nce(out[modality], out["text"], out["logit_scales"][pair])
+        z_loss = router_z_loss(state.get("intermediates", {}))
+        return nce + z_weight * z_loss, {"nce": nce, "router_z_loss": z_loss, "scale": out["logit_scales"][pair]}
+
+    def step(state, batch, rng):
+        (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, rng)
+        metrics = dict(metrics, loss=loss, grad_norm=optax.global_norm(grads))
+        return state.apply_gradients(grads=grads), metrics
+
+    return jax.jit(step, donate_argnums=0)
+
+
+def task_batches(task: str, split: str, batch_size: int, text_length: int, seed: int) -> Iterator[dict[str, np.ndarray]]:
+    """Endless shuffled batches of one task's materialised split (model inputs only)."""
+    modality = modality_of(task)
+    ds = load_split(task, split, text_length, shuffle=True, seed=seed).repeat()
+    ds = ds.map(lambda ex: {modality: ex[modality], "text": ex["text"]})
+    ds = ds.batch(batch_size, drop_remainder=True).prefetch(2)
+    return ds.as_numpy_iterator()
+
+
+def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, out: Path) -> dict[str, Any]:
+    """Runs (or resumes) AGD pretraining and writes ``out/manifest.json`` and ``out/metrics.jsonl``."""
+    initialize_distributed()
+    rt = setup(params, cache, vocab)
+    cfg, seed = rt.recipe.train, params["seed"]
+    tasks = {t: w for t, w in params["train"]["tasks"].items() if w > 0}
+    schedule_values = tasks if cfg.schedule == "random" else {t: cfg.intervals.get(t, 1) for t in tasks}
+    if cfg.batch_size % len(jax.devices()):
+        raise ValueError(f"TrainConfig.batch_size {cfg.batch_size} must divide evenly over {len(jax.devices())} devices")
+
+    run_id = fingerprint(rt.recipe.operative_config, params["train"], seed, sha256_file(vocab / "spm.model"), read_json(cache / "cache.json")["tasks"])
+    run_dir = checkpoints / run_id
+    mngr = manager(run_dir, params["train"]["checkpoint_every"])
+
+    state = create_state(rt.model, rt.recipe, params, seed)
+    state = jax.device_put(state, tree_shardings(rt.mesh, state))
+    start_step = 0
+    if mngr.latest_step() is not None:
+        import orbax.checkpoint as ocp
+
+        start_step = mngr.latest_step()
+        state = mngr.restore(start_step, args=ocp.args.StandardRestore(state))
+        print(f"train: resuming run {run_id} from step {start_step}")
+
+    # One compiled step per input signature: tasks that share a modality (and so shapes) share it.
+    step_fns = {m: make_train_step(rt, m) for m in sorted({modality_of(t) for t in tasks})}
+    streams = {t: task_batches(t, "train", cfg.batch_size, params["tokenize"]["text_length"], seed) for t in tasks}
+    metrics_path = run_dir / "metrics.jsonl"
+    wall = time.time()
+    task_counts = {t: 0 for t in tasks}
+    log_every = params["train"]["log_every"]
+    with open(metrics_path, "a") as log, tqdm(total=cfg.steps, initial=start_step, desc="train", unit="step") as bar:
+        for step in range(start_step + 1, cfg.steps + 1):
+            task = agd.task_for_step(cfg.schedule, seed, step, schedule_values)
+            t0 = time.time()
+            batch = put_batch(rt.mesh, next(streams[task]))
+            rng = jax.random.fold_in(jax.random.key(seed), step)
+            state, metrics = step_fns[modality_of(task)](state, batch, rng)
+            task_counts[task] += 1
+            if step % log_every == 0 or step == cfg.steps:
+                record = {"step": step, "task": task, **{k: float(v) for k, v in metrics.items()},
+                          "learning_rate": learning_rate(cfg, step), "step_s": round(time.time() - t0, 4)}
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                bar.set_postfix(task=task, loss=f"{record['loss']:.3f}")
+            mngr.save(step, args=_save_args(state), force=step == cfg.steps)
+            bar.update(1)
+    mngr.wait_until_finished()
+    saved = sorted(mngr.all_steps())
+    mngr.close()
+
+    manifest = {
+        "run_id": run_id,
+        "checkpoint_dir": str(run_dir),
+        "steps": cfg.steps,
+        "resumed_from": start_step,
+        "checkpoints": [{"step": s, "sha256": digest_dir(run_dir / str(s))} for s in saved],
+        "task_steps_this_run": task_counts,
+        "compiles_per_signature": {m: fn._cache_size() for m, fn in step_fns.items()},
+        "parameters": int(sum(x.size for x in jax.tree.leaves(state.params))),
+        "mesh": dict(rt.mesh.shape),
+        "devices": device_summary(),
+        "recipe": rt.recipe.operative_config,
+        "wall_s": round(time.time() - wall, 2),
+    }
+    write_text(out / "metrics.jsonl", metrics_path.read_text())
+    write_json(out / "manifest.json", manifest)
+    print(f"train: {cfg.steps} steps, {len(saved)} checkpoints in {run_dir}")
+    return manifest
+
+
+def _save_args(state):
+    import orbax.checkpoint as ocp
+
+    return ocp.args.StandardSave(state)

@@ -1,0 +1,54 @@
+"""Training on the tiny workspace: real orbax checkpoints, resume, selection and evaluation."""
+
+import json
+import shutil
+
+import jax
+import numpy as np
+
+from imprepro.evaluate import evaluate
+from imprepro.select import select
+from imprepro.train import symmetric_nce, train
+
+
+def test_nce_is_low_for_matching_pairs_and_symmetric():
+    a = np.eye(4, dtype=np.float32)
+    assert float(symmetric_nce(a, a, 20.0)) < 0.01
+    shuffled = a[::-1]
+    assert float(symmetric_nce(a, shuffled, 20.0)) > 5
+    b = np.random.default_rng(0).normal(size=(4, 4)).astype(np.float32)
+    assert np.isclose(float(symmetric_nce(a, b, 3.0)), float(symmetric_nce(b, a, 3.0)), rtol=1e-5)
+
+
+def test_train_resume_select_evaluate(workspace, tmp_path):
+    root, params = workspace["root"], workspace["params"]
+    cache, vocab, ckpts = root / "cache", root / "vocab", tmp_path / "checkpoints"
+    assert len(jax.devices()) == 8
+
+    short = dict(params, train=dict(params["train"], gin_bindings=["TrainConfig.steps = 4"]))
+    first = train(short, cache, vocab, ckpts, tmp_path / "train_a")
+    assert [c["step"] for c in first["checkpoints"]] == [4]
+    assert first["mesh"] == {"data": 2, "expert": 4}
+
+    # Same configuration but more steps is another run; the same configuration resumes.
+    manifest = train(params, cache, vocab, ckpts, tmp_path / "train")
+    assert manifest["resumed_from"] == 0 and [c["step"] for c in manifest["checkpoints"]] == [4, 8]
+    assert all(n == 1 for n in manifest["compiles_per_signature"].values()), "one compile per task signature"
+    shutil.rmtree(ckpts / manifest["run_id"] / "8")
+    resumed = train(params, cache, vocab, ckpts, tmp_path / "train")
+    assert resumed["resumed_from"] == 4 and resumed["run_id"] == manifest["run_id"]
+    assert sum(resumed["task_steps_this_run"].values()) == 4
+    lines = (tmp_path / "train" / "metrics.jsonl").read_text().splitlines()
+    assert all(np.isfinite(json.loads(line)["loss"]) for line in lines)
+
+    selection = select(params, cache, vocab, tmp_path / "train", tmp_path / "selection.json")
+    assert {c["step"] for c in selection["candidates"]} == {4, 8}
+    assert selection["step"] in (4, 8) and "highest" in selection["reason"]
+
+    for benchmark in params["evaluate"]["benchmarks"]:
+        result = evaluate(params, benchmark, cache, vocab, tmp_path / "train", tmp_path / "selection.json", tmp_path / f"{benchmark}.json")
+        assert result["checkpoint_step"] == selection["step"] and result["num_examples"] > 0
+        for metric, value in result["metrics"].items():
+            assert np.isfinite(value) and metric in result["chance"]
+        if result["kind"] == "classification":
+            assert result["num_prompts"] == len(params["evaluate"]["prompts"][result["modality"]])
