@@ -17,11 +17,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if [ ! -f .venv/.lock-installed ] || ! cmp -s requirements.lock .venv/.lock-installed; then
-  .venv/bin/pip install --quiet --upgrade pip
   .venv/bin/pip install --quiet -r requirements.lock
   cp requirements.lock .venv/.lock-installed
 fi
-.venv/bin/pip install --quiet --no-deps --no-build-isolation -e .
+.venv/bin/pip install --quiet --no-deps -e .
 
 # The download stage uses `apt-get download`, which needs the package lists.
 if command -v apt-get >/dev/null 2>&1 && ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then

@@ -50,7 +50,8 @@ def _select(args, params):
 def _evaluate(args, params):
     from imprepro.evaluate import evaluate
 
-    evaluate(params, args.benchmark, Path(args.cache), Path(args.vocab), Path(args.train), Path(args.selection), Path(args.out))
+    out = Path(args.out) if args.out else None
+    evaluate(params, args.benchmark, Path(args.cache), Path(args.vocab), Path(args.train), Path(args.selection), out)
 
 
 def _report(args, params):

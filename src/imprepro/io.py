@@ -67,19 +67,19 @@ def read_json(path: str | os.PathLike) -> Any:
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yields a temporary folder that replaces ``path`` only if the block succeeds.
 
-    A stage that fails half-way leaves no output folder behind (and never a stale one that looks
-    complete), because the old folder is removed before the new one is renamed into place.
+    The previous output is removed first, so a stage that fails half-way leaves no output folder
+    at all: never a partial one, and never a stale one that looks complete.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        shutil.rmtree(path)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if path.exists():
-        shutil.rmtree(path)
     os.replace(tmp, path)
 
 

@@ -83,7 +83,10 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
     if cfg.batch_size % len(jax.devices()):
         raise ValueError(f"TrainConfig.batch_size {cfg.batch_size} must divide evenly over {len(jax.devices())} devices")
 
-    run_id = fingerprint(rt.recipe.operative_config, params["train"], seed, sha256_file(vocab / "spm.model"), read_json(cache / "cache.json")["tasks"])
+    run_id = fingerprint(
+        rt.recipe.operative_config, params["train"], seed, sha256_file(vocab / "spm.model"),
+        read_json(cache / "cache.json")["tasks"], model_code_digest(),
+    )
     run_dir = checkpoints / run_id
     mngr = manager(run_dir, params["train"]["checkpoint_every"])
 
@@ -142,6 +145,14 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
     write_json(out / "manifest.json", manifest)
     print(f"train: {cfg.steps} steps, {len(saved)} checkpoints in {run_dir}")
     return manifest
+
+
+def model_code_digest() -> str:
+    """Hash of the code that defines the model and its training: changing it starts a new run
+    folder instead of resuming checkpoints written by different code."""
+    package = Path(__file__).parent
+    files = sorted((package / "model").glob("*.py")) + [package / n for n in ("train.py", "checkpoints.py", "recipe.py")]
+    return fingerprint(*[sha256_file(f) for f in files])
 
 
 def _save_args(state):

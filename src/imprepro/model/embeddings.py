@@ -21,7 +21,7 @@ def bucket(n: int, table: int) -> jnp.ndarray:
 
 
 class FactorisedPositions(nn.Module):
-    """Sum of per-axis learned embeddings over a grid, then LayerNorm."""
+    """Sum of per-axis learned embeddings over a grid, flattened to [tokens, width]."""
 
     tables: tuple[int, ...]
     width: int
@@ -34,7 +34,7 @@ class FactorisedPositions(nn.Module):
             shape = [1] * len(grid) + [self.width]
             shape[axis] = n
             total = total + emb.reshape(shape)
-        return nn.LayerNorm(name="norm")(jnp.reshape(total, (-1, self.width)))
+        return jnp.reshape(total, (-1, self.width))
 
 
 class VisionEmbed(nn.Module):
@@ -59,7 +59,9 @@ class VisionEmbed(nn.Module):
         x = x.reshape(b, grid[0], pt, grid[1], ph, grid[2], pw, ch)
         x = x.transpose(0, 1, 3, 5, 2, 4, 6, 7).reshape(b, -1, pt * ph * pw * ch)
         x = nn.Dense(c.width, kernel_init=_INIT, name="tubelet")(x)
-        return x + FactorisedPositions(c.max_positions, c.width, name="positions")(grid)
+        x = x + FactorisedPositions(c.max_positions, c.width, name="positions")(grid)
+        # LayerNorm after adding positions: content and position enter the encoder at one scale.
+        return nn.LayerNorm(name="norm")(x)
 
 
 class AudioEmbed(nn.Module):
@@ -81,7 +83,8 @@ class AudioEmbed(nn.Module):
         x = spectrogram[:, : grid[0] * pf].reshape(b, grid[0], pf, grid[1], pm)
         x = x.transpose(0, 1, 3, 2, 4).reshape(b, -1, pf * pm)
         x = nn.Dense(c.width, kernel_init=_INIT, name="patch")(x)
-        return x + FactorisedPositions(c.max_positions[1:], c.width, name="positions")(grid)
+        x = x + FactorisedPositions(c.max_positions[1:], c.width, name="positions")(grid)
+        return nn.LayerNorm(name="norm")(x)
 
 
 class TextEmbed(nn.Module):
@@ -93,4 +96,5 @@ class TextEmbed(nn.Module):
     def __call__(self, ids: jnp.ndarray) -> jnp.ndarray:
         c = self.config
         x = nn.Embed(c.vocab_size, c.width, embedding_init=_INIT, name="tokens")(ids)
-        return x + FactorisedPositions((c.text_length,), c.width, name="positions")((ids.shape[1],))
+        x = x + FactorisedPositions((c.text_length,), c.width, name="positions")((ids.shape[1],))
+        return nn.LayerNorm(name="norm")(x)
