@@ -33,7 +33,8 @@ def test_train_resume_select_evaluate(workspace, tmp_path):
     # Same configuration but more steps is another run; the same configuration resumes.
     manifest = train(params, cache, vocab, ckpts, tmp_path / "train")
     assert manifest["resumed_from"] == 0 and [c["step"] for c in manifest["checkpoints"]] == [4, 8]
-    assert all(n == 1 for n in manifest["compiles_per_signature"].values()), "one compile per task signature"
+    compiles = manifest["compiles_per_signature"]
+    assert all(n <= 1 for n in compiles.values()) and sum(compiles.values()) >= 2, compiles  # one per signature used
     shutil.rmtree(ckpts / manifest["run_id"] / "8")
     resumed = train(params, cache, vocab, ckpts, tmp_path / "train")
     assert resumed["resumed_from"] == 4 and resumed["run_id"] == manifest["run_id"]

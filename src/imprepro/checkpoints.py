@@ -62,7 +62,10 @@ def create_state(model: IMPModel, recipe: Recipe, params: dict[str, Any], seed: 
     """A fresh training state (parameters initialised from ``seed``)."""
     batch = {k: jnp.asarray(v) for k, v in dummy_batch(params).items()}
     variables = model.init({"params": jax.random.key(seed), "droptoken": jax.random.key(seed + 1)}, batch)
-    return train_state.TrainState.create(apply_fn=model.apply, params=variables["params"], tx=make_optimizer(recipe.train))
+    state = train_state.TrainState.create(apply_fn=model.apply, params=variables["params"], tx=make_optimizer(recipe.train))
+    # A strongly typed step counter: a weakly typed Python 0 would give the first update another
+    # input signature than later ones, and so a second compilation.
+    return state.replace(step=jnp.zeros((), jnp.int32))
 
 
 def manager(directory: Path, save_every: int) -> ocp.CheckpointManager:

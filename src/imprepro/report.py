@@ -105,7 +105,7 @@ def fmt(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.1f}"
+        return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
     return str(value)
 
 

@@ -18,13 +18,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import NamedSharding, PartitionSpec as P
 from tqdm import tqdm
 
 from imprepro import agd
 from imprepro.checkpoints import create_state, digest_dir, fingerprint, learning_rate, manager
 from imprepro.io import read_json, sha256_file, write_json, write_text
 from imprepro.runtime import Runtime, device_summary, setup
-from imprepro.sharding import batch_sharding, initialize_distributed, put_batch, tree_shardings
+from imprepro.sharding import initialize_distributed, put_batch, tree_shardings
 from imprepro.tasks import load_split, modality_of
 
 
@@ -43,8 +44,12 @@ def router_z_loss(intermediates: dict) -> jnp.ndarray:
     return jnp.mean(jnp.stack(leaves)) if leaves else jnp.zeros(())
 
 
-def make_train_step(rt: Runtime, modality: str):
-    """The jitted update for tasks pairing ``modality`` with text."""
+def make_train_step(rt: Runtime, modality: str, state_shardings=None):
+    """The jitted update for tasks pairing ``modality`` with text.
+
+    The state's output shardings are pinned to its input shardings, so that the state a step
+    returns never differs in layout from the one it took (which would compile the step again).
+    """
     model, z_weight = rt.model, rt.recipe.train.router_z_loss_weight
     pair = f"{modality}_text"
 
@@ -58,10 +63,13 @@ def make_train_step(rt: Runtime, modality: str):
 
     def step(state, batch, rng):
         (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, rng)
-        metrics = dict(metrics, loss=loss, grad_norm=optax.global_norm(grads))
+        metrics = dict(metrics, loss=loss, grad_norm=optax.tree.norm(grads))
         return state.apply_gradients(grads=grads), metrics
 
-    return jax.jit(step, donate_argnums=0)
+    if state_shardings is None:
+        return jax.jit(step, donate_argnums=0)
+    replicated = NamedSharding(rt.mesh, P())
+    return jax.jit(step, donate_argnums=0, out_shardings=(state_shardings, replicated))
 
 
 def task_batches(task: str, split: str, batch_size: int, text_length: int, seed: int) -> Iterator[dict[str, np.ndarray]]:
@@ -91,7 +99,8 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
     mngr = manager(run_dir, params["train"]["checkpoint_every"])
 
     state = create_state(rt.model, rt.recipe, params, seed)
-    state = jax.device_put(state, tree_shardings(rt.mesh, state))
+    state_shardings = tree_shardings(rt.mesh, state)
+    state = jax.device_put(state, state_shardings)
     start_step = 0
     if mngr.latest_step() is not None:
         import orbax.checkpoint as ocp
@@ -101,9 +110,10 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
         print(f"train: resuming run {run_id} from step {start_step}")
 
     # One compiled step per input signature: tasks that share a modality (and so shapes) share it.
-    step_fns = {m: make_train_step(rt, m) for m in sorted({modality_of(t) for t in tasks})}
+    step_fns = {m: make_train_step(rt, m, state_shardings) for m in sorted({modality_of(t) for t in tasks})}
     streams = {t: task_batches(t, "train", cfg.batch_size, params["tokenize"]["text_length"], seed) for t in tasks}
     metrics_path = run_dir / "metrics.jsonl"
+    keep_metrics_until(metrics_path, start_step)
     wall = time.time()
     task_counts = {t: 0 for t in tasks}
     log_every = params["train"]["log_every"]
@@ -121,7 +131,8 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
                 log.write(json.dumps(record) + "\n")
                 log.flush()
                 bar.set_postfix(task=task, loss=f"{record['loss']:.3f}")
-            mngr.save(step, args=_save_args(state), force=step == cfg.steps)
+            if step % params["train"]["checkpoint_every"] == 0 or step == cfg.steps:
+                mngr.save(step, args=_save_args(state), force=True)
             bar.update(1)
     mngr.wait_until_finished()
     saved = sorted(mngr.all_steps())
@@ -145,6 +156,13 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
     write_json(out / "manifest.json", manifest)
     print(f"train: {cfg.steps} steps, {len(saved)} checkpoints in {run_dir}")
     return manifest
+
+
+def keep_metrics_until(path: Path, step: int) -> None:
+    """Drops log lines past the checkpoint a run resumes from (they will be logged again)."""
+    if path.exists():
+        lines = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+        write_text(path, "".join(line + "\n" for line in lines))
 
 
 def model_code_digest() -> str:
