@@ -17,7 +17,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from imprepro.io import atomic_dir, write_json
-from imprepro.tasks import TASKS, register_tasks, task_name
+from imprepro.tasks import register_tasks, task_name
 
 
 def write_task_cache(task: seqio.Task, split: str, out: Path, seed: int = 0) -> dict[str, Any]:

@@ -159,7 +159,7 @@ def report(params: dict[str, Any], results: Path, out: Path) -> str:
         "",
         "## Summary",
         "",
-        f"- Suite: the embedded default (real files from Debian packages, built offline; see Data).",
+        "- Suite: the embedded default (real files from Debian packages, built offline; see Data).",
         f"- Model: {train['parameters']:,} parameters; recipe `{', '.join(params['train']['gin_files'])}` "
         f"(operative gin config below).",
         f"- Training: {train['steps']} AGD steps ({_schedule(train)}); run `{train['run_id']}`; "

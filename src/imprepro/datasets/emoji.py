@@ -15,7 +15,7 @@ import tensorflow_datasets as tfds
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
-from imprepro.datasets.common import MANUAL_DOWNLOAD_INSTRUCTIONS, NOTO_FONT, SYMBOLA_FONT, SuiteConfig, require, split_items, square
+from imprepro.datasets.common import MANUAL_DOWNLOAD_INSTRUCTIONS, NOTO_FONT, SYMBOLA_FONT, require, split_items, square
 
 NOTO_BITMAP_SIZE = 109  # the only size the colour bitmap font renders at
 
