@@ -20,6 +20,25 @@ def test_nce_is_low_for_matching_pairs_and_symmetric():
     assert np.isclose(float(symmetric_nce(a, b, 3.0)), float(symmetric_nce(b, a, 3.0)), rtol=1e-5)
 
 
+def test_nce_treats_identical_captions_as_positives():
+    # Rows 0 and 1 share a caption and an embedding: plain NCE can never fit them, the
+    # caption-aware targets can (both rows put half their mass on each of the two matches).
+    a = np.array([[1, 0], [1, 0], [0, 1]], np.float32)
+    text = np.array([[5, 1], [5, 1], [7, 1]], np.int32)
+    plain = float(symmetric_nce(a, a, 50.0))
+    shared = float(symmetric_nce(a, a, 50.0, text))
+    assert np.isclose(plain, 2 / 3 * np.log(2), rtol=1e-3)
+    assert np.isclose(shared, 2 / 3 * np.log(2), rtol=1e-3)  # the entropy of the 50/50 targets
+    # ...but a model that tells the two apart is rewarded only by plain NCE
+    apart = np.array([[1, 0.1], [1, -0.1], [0, 1]], np.float32)
+    apart /= np.linalg.norm(apart, axis=1, keepdims=True)
+    assert float(symmetric_nce(apart, apart, 50.0)) < plain
+    assert float(symmetric_nce(apart, apart, 50.0, text)) > shared
+    # unique captions: both forms agree
+    unique = np.array([[1, 1], [2, 1], [3, 1]], np.int32)
+    assert np.isclose(float(symmetric_nce(a, a[::-1], 3.0)), float(symmetric_nce(a, a[::-1], 3.0, unique)), rtol=1e-6)
+
+
 def test_train_resume_select_evaluate(workspace, tmp_path):
     root, params = workspace["root"], workspace["params"]
     cache, vocab, ckpts = root / "cache", root / "vocab", tmp_path / "checkpoints"

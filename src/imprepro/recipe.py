@@ -28,6 +28,7 @@ class TrainConfig:
     weight_decay: float = 1e-4      # on kernels only
     clip_norm: float = 1.0          # global-norm clipping (set but never applied in the paper's code)
     router_z_loss_weight: float = 1e-3
+    shared_caption_positives: bool = True  # identical captions in a batch are positives, not negatives
     schedule: str = "random"        # AGD: "random" (paper) or "interval" (official code)
     intervals: dict = dataclasses.field(default_factory=dict)  # task -> every N steps ("interval")
     expert_parallelism: int = 1     # size of the mesh's expert axis (capped by devices and experts)

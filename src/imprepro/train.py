@@ -29,12 +29,21 @@ from imprepro.sharding import initialize_distributed, put_batch, tree_shardings
 from imprepro.tasks import load_split, modality_of
 
 
-def symmetric_nce(a: jnp.ndarray, b: jnp.ndarray, scale: jnp.ndarray) -> jnp.ndarray:
-    """Contrastive NCE in both directions over the (global) batch of L2-normalised embeddings."""
+def symmetric_nce(a: jnp.ndarray, b: jnp.ndarray, scale: jnp.ndarray, text: jnp.ndarray | None = None) -> jnp.ndarray:
+    """Contrastive NCE in both directions over the (global) batch of L2-normalised embeddings.
+
+    With ``text`` (token ids [B, L]), pairs whose captions are identical all count as positives
+    (the target mass is shared among them) instead of as negatives of each other: tasks with
+    class-name captions, such as spoken digits, otherwise push apart examples that match.
+    """
     logits = scale * a @ b.T
-    labels = jnp.arange(a.shape[0])
-    forward = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
-    backward = optax.softmax_cross_entropy_with_integer_labels(logits.T, labels).mean()
+    if text is None:
+        same = jnp.eye(a.shape[0], dtype=logits.dtype)
+    else:
+        same = jnp.all(text[:, None, :] == text[None, :, :], axis=-1).astype(logits.dtype)
+    targets = same / same.sum(axis=1, keepdims=True)  # `same` is symmetric: one matrix serves both ways
+    forward = optax.softmax_cross_entropy(logits, targets).mean()
+    backward = optax.softmax_cross_entropy(logits.T, targets).mean()
     return (forward + backward) / 2
 
 
@@ -51,13 +60,15 @@ def make_train_step(rt: Runtime, modality: str, state_shardings=None):
     returns never differs in layout from the one it took (which would compile the step again).
     """
     model, z_weight = rt.model, rt.recipe.train.router_z_loss_weight
+    shared_positives = rt.recipe.train.shared_caption_positives
     pair = f"{modality}_text"
 
     def loss_fn(params, batch, rng):
         out, state = model.apply(
             {"params": params}, batch, train=True, rngs={"droptoken": rng}, mutable=["intermediates"]
         )
-        nce = symmetric_nce(out[modality], out["text"], out["logit_scales"][pair])
+        text = batch["text"] if shared_positives else None
+        nce = symmetric_nce(out[modality], out["text"], out["logit_scales"][pair], text)
         z_loss = router_z_loss(state.get("intermediates", {}))
         return nce + z_weight * z_loss, {"nce": nce, "router_z_loss": z_loss, "scale": out["logit_scales"][pair]}
 
