@@ -76,11 +76,21 @@ def class_embeddings(rt: Runtime, params: Any, names: list[str], templates: list
     return mean / np.linalg.norm(mean, axis=-1, keepdims=True).clip(1e-6)
 
 
-def retrieval_ranks(queries: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """1-based rank of target i for query i (ties count against the query)."""
+def retrieval_ranks(queries: np.ndarray, targets: np.ndarray, captions: np.ndarray | None = None) -> np.ndarray:
+    """1-based rank, for each query i, of the best-scoring target that matches it; ties count
+    against the query.
+
+    Without ``captions`` only target i matches query i. With ``captions`` (token ids [N, L] of
+    the pairs), every target whose caption is identical to query i's matches it too: a clip of
+    "three" spoken in another language is not a wrong answer to the query "three".
+    """
     scores = queries @ targets.T
-    correct = np.diag(scores)[:, None]
-    return (scores >= correct).sum(axis=1)
+    if captions is None:
+        match = np.eye(len(queries), dtype=bool)
+    else:
+        match = (captions[:, None, :] == captions[None, :, :]).all(axis=-1)
+    best = np.where(match, scores, -np.inf).max(axis=1, keepdims=True)
+    return 1 + ((scores >= best) & ~match).sum(axis=1)
 
 
 def retrieval_metrics(ranks: np.ndarray) -> dict[str, float]:
@@ -101,10 +111,10 @@ def topk_accuracy(logits: np.ndarray, labels: np.ndarray, k: int) -> float:
 
 
 def task_retrieval(rt: Runtime, params: Any, task: str, split: str, max_examples: int, batch_size: int) -> dict[str, Any]:
-    """Text-to-media retrieval over one split of a task."""
+    """Text-to-media retrieval over one split of a task (all of it when ``max_examples`` is 0)."""
     data = load_examples(task, split, rt.params["tokenize"]["text_length"], max_examples)
     modality = modality_of(task)
     media = embed(rt, params, modality, data[modality], batch_size)
     text = embed(rt, params, "text", data["text"], batch_size)
-    ranks = retrieval_ranks(text, media)
+    ranks = retrieval_ranks(text, media, data["text"])
     return {"metrics": retrieval_metrics(ranks), "num_examples": int(len(ranks))}

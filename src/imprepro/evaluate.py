@@ -20,8 +20,7 @@ from imprepro.embedding import (
     embed,
     load_examples,
     restore_params,
-    retrieval_metrics,
-    retrieval_ranks,
+    task_retrieval,
     topk_accuracy,
 )
 from imprepro.io import read_json, write_json
@@ -76,12 +75,11 @@ def run_benchmark(rt, weights, bench: Benchmark, params: dict[str, Any]) -> dict
     """Scores one benchmark; returns metrics, counts and chance levels."""
     batch_size = params["evaluate"]["batch_size"]
     modality = modality_of(bench.task)
+    if bench.kind == "retrieval":
+        result = task_retrieval(rt, weights, bench.task, bench.split, 0, batch_size)
+        return {**result, "num_prompts": 1, "num_classes": None, "chance": chance_level("retrieval", result["num_examples"])}
     data = load_examples(bench.task, bench.split, params["tokenize"]["text_length"])
     media = embed(rt, weights, modality, data[modality], batch_size)
-    if bench.kind == "retrieval":
-        ranks = retrieval_ranks(embed(rt, weights, "text", data["text"], batch_size), media)
-        return {"metrics": retrieval_metrics(ranks), "num_examples": len(ranks), "num_prompts": 1,
-                "num_classes": None, "chance": chance_level("retrieval", len(ranks))}
     if bench.classes is None:
         captions = [c.decode() for c in data["text_pretokenized"]]
         names = sorted(set(captions))

@@ -196,9 +196,9 @@ def report(params: dict[str, Any], results: Path, out: Path) -> str:
         "",
         "## Checkpoint selection",
         "",
-        f"{selection['reason']}.",
+        f"{selection['reason']}. Columns: each task's {selection['metric'].replace('mean_', '')} (validation captions in brackets).",
         "",
-        "| step | score | " + " | ".join(selection["candidates"][0]["per_task"]) + " |",
+        "| step | score | " + " | ".join(f"{t} ({n})" for t, n in selection["candidates"][0]["examples"].items()) + " |",
         "|---" * (len(selection["candidates"][0]["per_task"]) + 2) + "|",
         *[
             f"| {c['step']}{' (chosen)' if c['step'] == selection['step'] else ''} | {c['score']:.1f} | "

@@ -1,8 +1,9 @@
 """Stage 6, select: score every saved checkpoint on validation data and choose one.
 
-The score is the mean text-to-media R@5 over the validation splits of the pretraining tasks
-(``select.max_examples`` examples each, the same examples for every checkpoint). The best score
-wins; a tie goes to the later step.
+The score is text-to-media R@5 over the validation splits of the pretraining tasks
+(``select.max_examples`` examples each, the same examples for every checkpoint), pooled over all
+their captions: each task weighs as many captions as it has, so that a task with ten validation
+clips cannot swing the choice. The best score wins; a tie goes to the later step.
 """
 
 from __future__ import annotations
@@ -33,11 +34,14 @@ def select(params: dict[str, Any], cache: Path, vocab: Path, train_dir: Path, ou
     candidates = []
     for checkpoint in tqdm(manifest["checkpoints"], desc="select", unit="ckpt"):
         weights = restore_params(rt, train_dir, checkpoint["step"])
-        per_task = {
-            task: task_retrieval(rt, weights, task, "validation", params["select"]["max_examples"], params["select"]["batch_size"])["metrics"][METRICS[metric]]
+        results = {
+            task: task_retrieval(rt, weights, task, "validation", params["select"]["max_examples"], params["select"]["batch_size"])
             for task in tasks
         }
-        candidates.append({"step": checkpoint["step"], "score": float(np.mean(list(per_task.values()))), "per_task": per_task})
+        per_task = {task: r["metrics"][METRICS[metric]] for task, r in results.items()}
+        sizes = {task: r["num_examples"] for task, r in results.items()}
+        score = sum(per_task[t] * sizes[t] for t in tasks) / sum(sizes.values())
+        candidates.append({"step": checkpoint["step"], "score": float(score), "per_task": per_task, "examples": sizes})
     if not candidates:
         raise ValueError(f"{train_dir / 'manifest.json'}: lists no checkpoints; re-run `imprepro train`")
     best = max(candidates, key=lambda c: (c["score"], c["step"]))
@@ -46,7 +50,8 @@ def select(params: dict[str, Any], cache: Path, vocab: Path, train_dir: Path, ou
         "metric": metric,
         "score": best["score"],
         "reason": (
-            f"highest {metric} ({best['score']:.2f}) among {len(candidates)} checkpoints, "
+            f"highest {metric} ({best['score']:.2f}, pooled over "
+            f"{sum(best['examples'].values())} validation captions) among {len(candidates)} checkpoints, "
             f"on the validation splits of {', '.join(tasks)}"
         ),
         "candidates": candidates,
