@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from imprepro.datasets.common import split_of
+from imprepro.datasets.common import SYMBOLA_FONT, split_of
 from imprepro.prepare import dataset_dir, prepare
 from imprepro.tasks import TASKS, load_split, register_tasks
 
@@ -69,4 +69,28 @@ def test_corrupt_image_is_named_and_prepare_leaves_no_output(workspace, tmp_path
     params = dict(workspace["params"], prepare=dict(workspace["params"]["prepare"], max_items=0))
     with pytest.raises(ValueError, match=victim.name):
         prepare(params, raw, tmp_path / "tfds")
+    assert not (tmp_path / "tfds").exists()
+
+
+def raw_without_symbola(workspace, tmp_path):
+    """A raw folder that links the real packages but holds its own (empty) Symbola folder."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for entry in (workspace["root"] / "raw").iterdir():
+        if entry.name != "fonts-symbola":
+            (raw / entry.name).symlink_to(entry)
+    font = raw / SYMBOLA_FONT
+    font.parent.mkdir(parents=True)
+    return raw, font
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_bad_font_is_named_and_prepare_leaves_no_output(workspace, tmp_path, damage):
+    raw, font = raw_without_symbola(workspace, tmp_path)
+    if damage == "corrupt":
+        font.write_bytes(b"\x00\x01\x00\x00 not really a font")
+    error = FileNotFoundError if damage == "missing" else ValueError
+    with pytest.raises(error, match=font.name) as err:
+        prepare(workspace["params"], raw, tmp_path / "tfds")
+    assert "imprepro download" in str(err.value) or "corrupt" in str(err.value)
     assert not (tmp_path / "tfds").exists()

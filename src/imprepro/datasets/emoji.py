@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow_datasets as tfds
-from fontTools.ttLib import TTFont
+from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFont
 
 from imprepro.datasets.common import MANUAL_DOWNLOAD_INSTRUCTIONS, NOTO_FONT, SYMBOLA_FONT, require, split_items, square
@@ -22,7 +22,13 @@ NOTO_BITMAP_SIZE = 109  # the only size the colour bitmap font renders at
 
 def emoji_code_points(font_path: Path) -> list[int]:
     """Single-code-point pictographic emoji in a font (no flags' letters or skin-tone modifiers)."""
-    cmap = TTFont(str(require(font_path)), lazy=True).getBestCmap()
+    require(font_path)
+    try:
+        cmap = TTFont(str(font_path), lazy=True).getBestCmap()
+    except (TTLibError, OSError, AssertionError, KeyError) as e:
+        raise ValueError(f"{font_path}: cannot read font ({e!r}); the source file may be corrupt") from e
+    if not cmap:
+        raise ValueError(f"{font_path}: font has no character map; the source file may be corrupt")
     return sorted(
         c
         for c in cmap
@@ -97,11 +103,11 @@ class ImpEmoji(tfds.core.GeneratorBasedBuilder):
 
     def _generate_examples(self, raw: Path, entries: list[tuple[str, int]]):
         size = self.builder_config.image_size
-        if self.builder_config.name == "noto":
-            font = ImageFont.truetype(str(raw / NOTO_FONT), NOTO_BITMAP_SIZE)
-            draw = render_noto
-        else:
-            font = ImageFont.truetype(str(raw / SYMBOLA_FONT), 120)
-            draw = render_outline
+        noto = self.builder_config.name == "noto"
+        path, size_pt, draw = (raw / NOTO_FONT, NOTO_BITMAP_SIZE, render_noto) if noto else (raw / SYMBOLA_FONT, 120, render_outline)
+        try:
+            font = ImageFont.truetype(str(path), size_pt)
+        except OSError as e:
+            raise ValueError(f"{path}: cannot load font ({e}); the source file may be corrupt") from e
         for key, code_point in entries:
             yield key, {"image": draw(font, code_point, size), "caption": emoji_name(code_point), "code_point": code_point}
