@@ -16,7 +16,7 @@ import seqio
 import tensorflow as tf
 from tqdm import tqdm
 
-from imprepro.io import atomic_dir, write_json
+from imprepro.io import atomic_dir, timing, write_json
 from imprepro.tasks import register_tasks, task_name
 
 
@@ -56,6 +56,6 @@ def materialise(params: dict[str, Any], tfds_root: Path, vocab_dir: Path, out: P
             summary["tasks"][name] = {split: write_task_cache(task, split, task_dir, params["seed"]) for split in task.splits}
             (task_dir / "COMPLETED").write_text("")
             print(f"tokenize: {name} {summary['tasks'][name]}")
-        summary["wall_s"] = round(time.time() - start, 2)
+        summary.update(timing(start))
         write_json(tmp / "cache.json", summary)
     return summary

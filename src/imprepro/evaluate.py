@@ -23,7 +23,7 @@ from imprepro.embedding import (
     task_retrieval,
     topk_accuracy,
 )
-from imprepro.io import read_json, write_json
+from imprepro.io import read_json, timing, write_json
 from imprepro.runtime import setup
 from imprepro.tasks import modality_of
 
@@ -117,7 +117,7 @@ def evaluate(params: dict[str, Any], benchmark: str, cache: Path, vocab: Path, t
         "paper_analogue": bench.paper_analogue,
         **run_benchmark(rt, weights, bench, params),
         "checkpoint_step": selection["step"],
-        "wall_s": round(time.time() - start, 2),
+        **timing(start),
     }
     write_json(out or Path("results/eval") / f"{benchmark}.json", result)
     print(f"evaluate: {benchmark} {result['metrics']} (chance {result['chance']})")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,6 +21,12 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def timing(start: float) -> dict[str, Any]:
+    """When a stage started (UTC, ISO 8601) and how long its work took, for its output JSON."""
+    started = datetime.datetime.fromtimestamp(start, datetime.timezone.utc)
+    return {"started_at": started.isoformat(timespec="seconds"), "wall_s": round(time.time() - start, 2)}
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:

@@ -12,7 +12,7 @@ import tensorflow_datasets as tfds
 from imprepro.datasets.common import SuiteConfig
 from imprepro.datasets.emoji import ImpEmoji
 from imprepro.datasets.stamps import ImpSounds, ImpSpokenDigits, ImpStampClips, ImpStamps
-from imprepro.io import atomic_dir, read_json, write_json
+from imprepro.io import atomic_dir, read_json, timing, write_json
 
 # (folder name under data/tfds, builder class, builder config name)
 DATASETS = {
@@ -59,6 +59,6 @@ def prepare(params: dict[str, Any], raw: Path, out: Path) -> dict[str, Any]:
             splits = {name: info.num_examples for name, info in builder.info.splits.items()}
             summary["datasets"][dataset] = splits
             print(f"prepare: {dataset} {splits}")
-        summary["wall_s"] = round(time.time() - start, 2)
+        summary.update(timing(start))
         write_json(tmp / "summary.json", summary)
     return summary

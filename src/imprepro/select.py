@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from imprepro.embedding import restore_params, task_retrieval
-from imprepro.io import read_json, write_json
+from imprepro.io import read_json, timing, write_json
 from imprepro.runtime import setup
 
 METRICS = {"mean_recall_at_5": "R@5", "mean_recall_at_1": "R@1", "mean_recall_at_10": "R@10"}
@@ -56,7 +56,7 @@ def select(params: dict[str, Any], cache: Path, vocab: Path, train_dir: Path, ou
         ),
         "candidates": candidates,
         "run_id": manifest["run_id"],
-        "wall_s": round(time.time() - start, 2),
+        **timing(start),
     }
     write_json(out, selection)
     print(f"select: step {best['step']} ({selection['reason']})")

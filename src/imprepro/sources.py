@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from imprepro.io import atomic_dir, sha256_file, write_json
+from imprepro.io import atomic_dir, sha256_file, timing, write_json
 
 # Which members of each package the suite uses (paths inside the package's file system).
 MEMBERS = {
@@ -137,6 +137,6 @@ def download(params: dict[str, Any], downloads: Path, raw: Path) -> dict[str, An
                 "files_extracted": count,
             }
             print(f"download: {package} {spec['version']} ok, {count} files")
-        manifest = {"sources": entries, "wall_s": round(time.time() - start, 2)}
+        manifest = {"sources": entries, **timing(start)}
         write_json(tmp / "manifest.json", manifest)
     return manifest

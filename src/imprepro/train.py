@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from imprepro import agd
 from imprepro.checkpoints import create_state, digest_dir, fingerprint, learning_rate, manager
-from imprepro.io import read_json, sha256_file, write_json, write_text
+from imprepro.io import read_json, sha256_file, timing, write_json, write_text
 from imprepro.runtime import Runtime, device_summary, setup
 from imprepro.sharding import initialize_distributed, put_batch, tree_shardings
 from imprepro.tasks import load_split, modality_of
@@ -94,6 +94,7 @@ def task_batches(task: str, split: str, batch_size: int, text_length: int, seed:
 
 def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, out: Path) -> dict[str, Any]:
     """Runs (or resumes) AGD pretraining and writes ``out/manifest.json`` and ``out/metrics.jsonl``."""
+    start = time.time()
     initialize_distributed()
     rt = setup(params, cache, vocab)
     cfg, seed = rt.recipe.train, params["seed"]
@@ -125,7 +126,6 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
     streams = {t: task_batches(t, "train", cfg.batch_size, params["tokenize"]["text_length"], seed) for t in tasks}
     metrics_path = run_dir / "metrics.jsonl"
     keep_metrics_until(metrics_path, start_step)
-    wall = time.time()
     task_counts = {t: 0 for t in tasks}
     log_every = params["train"]["log_every"]
     with open(metrics_path, "a") as log, tqdm(total=cfg.steps, initial=start_step, desc="train", unit="step") as bar:
@@ -161,7 +161,7 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
         "mesh": dict(rt.mesh.shape),
         "devices": device_summary(),
         "recipe": rt.recipe.operative_config,
-        "wall_s": round(time.time() - wall, 2),
+        **timing(start),
     }
     write_text(out / "metrics.jsonl", metrics_path.read_text())
     write_json(out / "manifest.json", manifest)

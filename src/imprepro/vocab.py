@@ -15,7 +15,7 @@ from typing import Any
 import sentencepiece as spm
 import tensorflow_datasets as tfds
 
-from imprepro.io import atomic_dir, write_json
+from imprepro.io import atomic_dir, timing, write_json
 from imprepro.prepare import dataset_dir
 
 # Datasets whose training captions feed the vocabulary (held-out splits never do).
@@ -65,7 +65,7 @@ def build_vocab(params: dict[str, Any], tfds_root: Path, out: Path) -> dict[str,
             size = spm.SentencePieceProcessor(model_file=str(tmp / MODEL_FILE)).get_piece_size()
         except (RuntimeError, OSError) as e:
             raise ValueError(f"{t5_file or tmp / MODEL_FILE}: not a SentencePiece model ({e})") from e
-        summary = {"kind": kind, "size": size, "training_lines": lines, "wall_s": round(time.time() - start, 2)}
+        summary = {"kind": kind, "size": size, "training_lines": lines, **timing(start)}
         write_json(tmp / "vocab.json", summary)
     print(f"vocab: {kind}, {size} pieces")
     return summary
