@@ -79,9 +79,9 @@ def plot_selection(selection: dict[str, Any], path: Path) -> None:
     """Validation score of every checkpoint, the chosen one marked."""
     steps = [c["step"] for c in selection["candidates"]]
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.plot(steps, [c["score"] for c in selection["candidates"]], marker="o", label="mean")
-    for task in selection["candidates"][0]["per_task"]:
-        ax.plot(steps, [c["per_task"][task] for c in selection["candidates"]], linewidth=0.8, alpha=0.6, label=task)
+    ax.plot(steps, [c["score"] for c in selection["candidates"]], marker="o", label="score (all captions pooled)")
+    for task, n in selection["candidates"][0]["examples"].items():
+        ax.plot(steps, [c["per_task"][task] for c in selection["candidates"]], linewidth=0.8, alpha=0.6, label=f"{task} ({n})")
     ax.axvline(selection["step"], color="k", linestyle="--", linewidth=1, label=f"chosen: {selection['step']}")
     ax.set_xlabel("checkpoint step")
     ax.set_ylabel(selection["metric"])
