@@ -94,3 +94,20 @@ def test_bad_font_is_named_and_prepare_leaves_no_output(workspace, tmp_path, dam
         prepare(workspace["params"], raw, tmp_path / "tfds")
     assert "imprepro download" in str(err.value) or "corrupt" in str(err.value)
     assert not (tmp_path / "tfds").exists()
+
+
+def test_cache_digests_identify_the_data_and_name_the_training_run(workspace, tmp_path):
+    from imprepro.cache import materialise
+    from imprepro.train import run_fingerprint
+
+    root, params = workspace["root"], workspace["params"]
+    again = materialise(params, root / "tfds", root / "vocab", tmp_path / "again")
+    original = json.loads((root / "cache" / "cache.json").read_text())
+    assert again["tasks"] == original["tasks"], "the same inputs must give byte-identical caches"
+
+    other = dict(params, tokenize=dict(params["tokenize"], mel_bins=32))
+    changed = materialise(other, root / "tfds", root / "vocab", tmp_path / "other")
+    assert changed["tasks"]["sound_audio_text"]["train"]["sha256"] != original["tasks"]["sound_audio_text"]["train"]["sha256"]
+    assert changed["tasks"]["emoji_image_text"] == original["tasks"]["emoji_image_text"]
+    assert run_fingerprint("recipe", params, root / "vocab", tmp_path / "again") == run_fingerprint("recipe", params, root / "vocab", root / "cache")
+    assert run_fingerprint("recipe", params, root / "vocab", tmp_path / "other") != run_fingerprint("recipe", params, root / "vocab", root / "cache")

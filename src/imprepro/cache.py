@@ -8,6 +8,7 @@ a few thousand examples on a 2-core machine.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Any
@@ -30,16 +31,21 @@ def write_task_cache(task: seqio.Task, split: str, out: Path, seed: int = 0) -> 
         for key, spec in ds.element_spec.items()
     }
     examples = tokens = 0
+    digest = hashlib.sha256()
     path = out / f"{split}.tfrecord-00000-of-00001"
     with tf.io.TFRecordWriter(str(path)) as writer:
         for example in tqdm(ds.as_numpy_iterator(), desc=f"tokenize {task.name}:{split}", unit="ex", leave=False):
-            writer.write(seqio.utils.dict_to_tfexample(example).SerializeToString())
+            # Deterministic map order: the same examples give the same bytes, so the digest below
+            # identifies the data (training runs are named by it) and DVC's hashes are stable.
+            record = seqio.utils.dict_to_tfexample(example).SerializeToString(deterministic=True)
+            writer.write(record)
+            digest.update(record)
             examples += 1
             tokens += int(len(example["text"]))
     if not examples:
         raise ValueError(f"{task.name}:{split}: no examples; check data/tfds (prepare stage)")
     info = {"num_shards": 1, "features": features, "seqio_version": seqio.__version__}
-    stats = {"examples": examples, "text_tokens": tokens}
+    stats = {"examples": examples, "text_tokens": tokens, "sha256": digest.hexdigest()}
     write_json(out / f"info.{split}.json", info)
     write_json(out / f"stats.{split}.json", stats)
     return stats

@@ -103,10 +103,7 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
     if cfg.batch_size % len(jax.devices()):
         raise ValueError(f"TrainConfig.batch_size {cfg.batch_size} must divide evenly over {len(jax.devices())} devices")
 
-    run_id = fingerprint(
-        rt.recipe.operative_config, params["train"], seed, sha256_file(vocab / "spm.model"),
-        read_json(cache / "cache.json")["tasks"], model_code_digest(),
-    )
+    run_id = run_fingerprint(rt.recipe.operative_config, params, vocab, cache)
     run_dir = checkpoints / run_id
     mngr = manager(run_dir, params["train"]["checkpoint_every"])
 
@@ -174,6 +171,17 @@ def keep_metrics_until(path: Path, step: int) -> None:
     if path.exists():
         lines = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
         write_text(path, "".join(line + "\n" for line in lines))
+
+
+def run_fingerprint(operative_config: str, params: dict[str, Any], vocab: Path, cache: Path) -> str:
+    """Names a training run by everything that defines it: the recipe, the train settings and
+    seed, the vocabulary, the training data and the model code. The data enter through the
+    per-split digests in cache.json, so changed sources or prepare/tokenize settings start a new
+    run instead of resuming checkpoints trained on other inputs."""
+    return fingerprint(
+        operative_config, params["train"], params["seed"], sha256_file(vocab / "spm.model"),
+        read_json(cache / "cache.json")["tasks"], model_code_digest(),
+    )
 
 
 def model_code_digest() -> str:
