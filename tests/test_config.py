@@ -28,6 +28,11 @@ def test_repository_params_are_valid():
         (lambda p: p["evaluate"]["prompts"].update(image=["no placeholder"]), "evaluate.prompts.image"),
         (lambda p: p["train"].update(gin_files=["configs/nope.gin"]), "configs/nope.gin"),
         (lambda p: p["sources"]["fonts-symbola"].update(sha256="abc"), "sources.fonts-symbola.sha256"),
+        (lambda p: p["evaluate"].update(benchmarks=["symbola_emojii"]), "evaluate.benchmarks: unknown 'symbola_emojii'"),
+        (lambda p: p["evaluate"].update(benchmarks=[]), "evaluate.benchmarks must name at least one"),
+        (lambda p: p["select"].update(metric="mean_recal_at_5"), "select.metric: unknown 'mean_recal_at_5'"),
+        (lambda p: p["train"]["tasks"].update(emoji_image_txt=1.0), "train.tasks: unknown 'emoji_image_txt'"),
+        (lambda p: p["train"]["tasks"].update(symbola_image_text=1.0), "train.tasks: unknown 'symbola_image_text'"),
     ],
 )
 def test_bad_params_name_the_key(params, mutate, message):

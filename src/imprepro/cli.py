@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from imprepro import __version__
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
@@ -48,9 +50,12 @@ def _select(args, params):
 
 
 def _evaluate(args, params):
+    from imprepro.suite import check_benchmark
+
+    check_benchmark(params, args.benchmark)  # before the slow imports below
     from imprepro.evaluate import evaluate
 
-    out = Path(args.out) if args.out else None
+    out = Path(args.out.replace("BENCHMARK", args.benchmark))
     evaluate(params, args.benchmark, Path(args.cache), Path(args.vocab), Path(args.train), Path(args.selection), out)
 
 
@@ -60,16 +65,32 @@ def _report(args, params):
     report(params, Path(args.results), Path(args.out))
 
 
+PATH_HELP = {
+    "downloads": "folder of verified .deb files (fetched when missing)",
+    "raw": "unpacked source files (download stage)",
+    "tfds": "prepared TFDS datasets (prepare stage)",
+    "vocab": "SentencePiece vocabulary (vocab stage)",
+    "cache": "materialised seqio tasks (tokenize stage)",
+    "checkpoints": "orbax checkpoints, one folder per training run",
+    "train": "train stage outputs (manifest.json, metrics.jsonl)",
+    "selection": "checkpoint selection (select stage)",
+    "results": "results folder the report reads",
+    "out": "where this stage writes",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface: ``imprepro [--params FILE] STAGE [paths...]``."""
-    parser = argparse.ArgumentParser(prog="imprepro", description=__doc__)
-    parser.add_argument("--params", default="params.yaml", help="pipeline parameters (default: params.yaml)")
-    sub = parser.add_subparsers(dest="stage", required=True)
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="imprepro", description=__doc__, formatter_class=formatter)
+    parser.add_argument("--params", default="params.yaml", help="pipeline parameters")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
 
     def stage(name, func, help_text, **paths):
-        p = sub.add_parser(name, help=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=formatter)
         for flag, default in paths.items():
-            p.add_argument(f"--{flag}", default=default)
+            p.add_argument(f"--{flag}", default=default, metavar="PATH", help=PATH_HELP[flag])
         p.set_defaults(func=func)
         return p
 
@@ -85,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
           cache="data/cache", vocab="data/vocab", train="results/train", out="results/selection.json")
     p = stage("evaluate", _evaluate, "zero-shot evaluation of the selected checkpoint on one benchmark",
               cache="data/cache", vocab="data/vocab", train="results/train",
-              selection="results/selection.json", out=None)
+              selection="results/selection.json", out="results/eval/BENCHMARK.json")
     p.add_argument("benchmark", help="benchmark name (params.yaml evaluate.benchmarks)")
     stage("report", _report, "write results/report.md, metrics.json and plots", results="results", out="results/report.md")
     return parser

@@ -86,9 +86,8 @@ def validate_params(params: Any, where: str = DEFAULT_PARAMS) -> None:
         )
     if prep["video_frames"] % 2:
         raise ConfigError(f"{where}: prepare.video_frames must be even (tubelets span 2 frames)")
+    _check_names(params, where)
     tasks = params["train"]["tasks"]
-    if not tasks:
-        raise ConfigError(f"{where}: train.tasks must name at least one task")
     for name, weight in tasks.items():
         if not isinstance(weight, _NUMBER) or weight < 0:
             raise ConfigError(f"{where}: train.tasks.{name} must be a weight >= 0, got {weight!r}")
@@ -103,6 +102,29 @@ def validate_params(params: Any, where: str = DEFAULT_PARAMS) -> None:
     for gin_file in params["train"]["gin_files"]:
         if not Path(gin_file).exists():
             raise ConfigError(f"{where}: train.gin_files names {gin_file}, which does not exist")
+
+
+def _check_names(params: dict[str, Any], where: str) -> None:
+    """Names in params.yaml must be ones the suite knows: a typo fails here, not hours later."""
+    from imprepro.sources import MEMBERS
+    from imprepro.suite import BENCHMARKS, EVAL_ONLY_TASKS, SELECT_METRICS, TASKS
+
+    trainable = [t for t in TASKS if t not in EVAL_ONLY_TASKS]
+    benchmarks = params["evaluate"]["benchmarks"]
+    checks = [
+        ("sources", list(params["sources"]), list(MEMBERS)),
+        ("train.tasks", list(params["train"]["tasks"]), trainable),
+        ("evaluate.benchmarks", benchmarks, list(BENCHMARKS)),
+        ("select.metric", [params["select"]["metric"]], list(SELECT_METRICS)),
+    ]
+    for key, names, known in checks:
+        if not names:
+            raise ConfigError(f"{where}: {key} must name at least one of: {', '.join(known)}")
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ConfigError(f"{where}: {key}: unknown {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+    if len(set(benchmarks)) != len(benchmarks):
+        raise ConfigError(f"{where}: evaluate.benchmarks lists a benchmark twice")
 
 
 def _check_section(section: Any, schema: dict[str, Any], prefix: str, where: str) -> None:

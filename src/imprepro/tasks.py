@@ -17,19 +17,10 @@ import seqio
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from imprepro.config import ConfigError
 from imprepro.prepare import dataset_dir
+from imprepro.suite import TASKS
 
 PREFIX = "imprepro_"
-# task -> (prepared dataset, modality paired with text, label feature or None)
-TASKS = {
-    "emoji_image_text": ("emoji_noto", "image", None),
-    "symbola_image_text": ("emoji_symbola", "image", None),
-    "stamp_image_text": ("stamps", "image", None),
-    "stamp_video_text": ("stamp_clips", "video", "motion"),
-    "sound_audio_text": ("sounds", "audio", None),
-    "digit_audio_text": ("spoken_digits", "audio", "label"),
-}
 MIXTURE = PREFIX + "agd_mixture"
 
 
@@ -132,9 +123,6 @@ def register_tasks(
             output_features=output_features,
             metric_fns=[],
         )
-    unknown = sorted(set(params["train"]["tasks"]) - set(TASKS))
-    if unknown:
-        raise ConfigError(f"params.yaml train.tasks: unknown task(s) {unknown}; known: {sorted(TASKS)}")
     seqio.MixtureRegistry.remove(MIXTURE)
     seqio.MixtureRegistry.add(
         MIXTURE, [(task_name(t), float(w)) for t, w in params["train"]["tasks"].items() if w > 0]

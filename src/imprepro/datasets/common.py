@@ -56,6 +56,14 @@ def split_items(items: dict[str, object], config: SuiteConfig) -> dict[str, list
     return splits
 
 
+def corrupt_source(path: Path, problem: str) -> ValueError:
+    """The error for an unreadable file under data/raw: what went wrong, and how to recover."""
+    return ValueError(
+        f"{path}: {problem}; the source file may be corrupt. Unpack the verified packages again with "
+        "`imprepro download` (under Snakemake: `snakemake --cores all -R download results/report.md`)"
+    )
+
+
 def require(path: Path) -> Path:
     """Returns ``path`` or raises naming it and the stage that provides it."""
     if not path.exists():
@@ -92,4 +100,4 @@ def load_stamp(path: Path) -> Image.Image:
         with Image.open(require(path)) as image:
             return flatten_rgba(image)
     except (OSError, SyntaxError) as e:
-        raise ValueError(f"{path}: cannot decode image ({e}); the source file may be corrupt") from e
+        raise corrupt_source(path, f"cannot decode image ({e})") from e

@@ -15,7 +15,15 @@ import tensorflow_datasets as tfds
 from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFont
 
-from imprepro.datasets.common import MANUAL_DOWNLOAD_INSTRUCTIONS, NOTO_FONT, SYMBOLA_FONT, require, split_items, square
+from imprepro.datasets.common import (
+    MANUAL_DOWNLOAD_INSTRUCTIONS,
+    NOTO_FONT,
+    SYMBOLA_FONT,
+    corrupt_source,
+    require,
+    split_items,
+    square,
+)
 
 NOTO_BITMAP_SIZE = 109  # the only size the colour bitmap font renders at
 
@@ -26,9 +34,9 @@ def emoji_code_points(font_path: Path) -> list[int]:
     try:
         cmap = TTFont(str(font_path), lazy=True).getBestCmap()
     except (TTLibError, OSError, AssertionError, KeyError) as e:
-        raise ValueError(f"{font_path}: cannot read font ({e!r}); the source file may be corrupt") from e
+        raise corrupt_source(font_path, f"cannot read font ({e!r})") from e
     if not cmap:
-        raise ValueError(f"{font_path}: font has no character map; the source file may be corrupt")
+        raise corrupt_source(font_path, "font has no character map")
     return sorted(
         c
         for c in cmap
@@ -108,6 +116,6 @@ class ImpEmoji(tfds.core.GeneratorBasedBuilder):
         try:
             font = ImageFont.truetype(str(path), size_pt)
         except OSError as e:
-            raise ValueError(f"{path}: cannot load font ({e}); the source file may be corrupt") from e
+            raise corrupt_source(path, f"cannot load font ({e})") from e
         for key, code_point in entries:
             yield key, {"image": draw(font, code_point, size), "caption": emoji_name(code_point), "code_point": code_point}

@@ -22,10 +22,18 @@ import tensorflow_datasets as tfds
 from PIL import Image
 from scipy.signal import resample_poly
 
-from imprepro.datasets.common import MANUAL_DOWNLOAD_INSTRUCTIONS, STAMPS_DIR, SuiteConfig, load_stamp, require, split_items, square
+from imprepro.datasets.common import (
+    MANUAL_DOWNLOAD_INSTRUCTIONS,
+    STAMPS_DIR,
+    SuiteConfig,
+    corrupt_source,
+    load_stamp,
+    require,
+    split_items,
+    square,
+)
+from imprepro.suite import DIGITS, MOTIONS
 
-MOTIONS = ("the camera zooms in", "the camera zooms out", "the camera pans left", "the camera pans right")
-DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _DIGIT_CLIP = re.compile(r"^(\d)(?:_([a-z]{2}(?:_[a-z]{2})?))?\.ogg$", re.IGNORECASE)
 
 
@@ -34,10 +42,10 @@ def read_caption(txt: Path) -> str:
     try:
         lines = require(txt).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as e:
-        raise ValueError(f"{txt}: cannot read caption ({e})") from e
+        raise corrupt_source(txt, f"cannot read caption ({e})") from e
     caption = lines[0].strip() if lines else ""
     if not caption:
-        raise ValueError(f"{txt}: empty caption file; the source may be corrupt")
+        raise corrupt_source(txt, "empty caption file")
     return caption
 
 
@@ -81,7 +89,7 @@ def load_audio(path: Path, sample_rate: int, seconds: float) -> np.ndarray:
     try:
         wave, rate = soundfile.read(str(require(path)), dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as e:
-        raise ValueError(f"{path}: cannot decode audio ({e}); the source file may be corrupt") from e
+        raise corrupt_source(path, f"cannot decode audio ({e})") from e
     wave = wave.mean(axis=1)
     if rate != sample_rate:
         gcd = np.gcd(rate, sample_rate)
