@@ -68,6 +68,12 @@ def test_same_commands_dependencies_and_outputs(both, key):
         assert snake[stage][key] == dvc[stage][key], f"{stage}: {key} differ (Snakefile vs dvc.yaml)"
 
 
+def test_training_watches_every_recipe_file(both):
+    _, dvc = both
+    recipes = {str(p.relative_to(REPO)) for p in (REPO / "configs").glob("*.gin")}
+    assert recipes <= dvc["train"]["deps"], f"dvc.yaml train deps miss {sorted(recipes - dvc['train']['deps'])}"
+
+
 def test_same_params(both):
     _, dvc = both
     for stage, spec in dvc.items():

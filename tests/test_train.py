@@ -52,14 +52,16 @@ def test_train_resume_select_evaluate(workspace, tmp_path):
     # Same configuration but more steps is another run; the same configuration resumes.
     manifest = train(params, cache, vocab, ckpts, tmp_path / "train")
     assert manifest["resumed_from"] == 0 and [c["step"] for c in manifest["checkpoints"]] == [4, 8]
-    compiles = manifest["compiles_per_signature"]
+    compiles = manifest["compiles_per_signature_this_invocation"]
     assert all(n <= 1 for n in compiles.values()) and sum(compiles.values()) >= 2, compiles  # one per signature used
     shutil.rmtree(ckpts / manifest["run_id"] / "8")
     resumed = train(params, cache, vocab, ckpts, tmp_path / "train")
     assert resumed["resumed_from"] == 4 and resumed["run_id"] == manifest["run_id"]
-    assert sum(resumed["task_steps_this_run"].values()) == 4
-    lines = (tmp_path / "train" / "metrics.jsonl").read_text().splitlines()
-    assert all(np.isfinite(json.loads(line)["loss"]) for line in lines)
+    assert sum(resumed["task_steps_this_invocation"].values()) == 4 == resumed["steps_this_invocation"]
+    assert resumed["task_steps"] == manifest["task_steps"] and sum(resumed["task_steps"].values()) == 8
+    records = [json.loads(line) for line in (tmp_path / "train" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(1, 9)), "every step logged once, across the resume"
+    assert all(np.isfinite(r["loss"]) for r in records)
 
     selection = select(params, cache, vocab, tmp_path / "train", tmp_path / "selection.json")
     assert {c["step"] for c in selection["candidates"]} == {4, 8}

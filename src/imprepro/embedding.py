@@ -12,6 +12,7 @@ from flax.training import train_state
 
 from imprepro.checkpoints import create_state, restore
 from imprepro.io import read_json
+from imprepro.metrics import caption_matches, retrieval_chance, retrieval_metrics, retrieval_ranks
 from imprepro.runtime import Runtime
 from imprepro.sharding import put_batch, tree_shardings
 from imprepro.tasks import load_split, modality_of
@@ -76,45 +77,13 @@ def class_embeddings(rt: Runtime, params: Any, names: list[str], templates: list
     return mean / np.linalg.norm(mean, axis=-1, keepdims=True).clip(1e-6)
 
 
-def retrieval_ranks(queries: np.ndarray, targets: np.ndarray, captions: np.ndarray | None = None) -> np.ndarray:
-    """1-based rank, for each query i, of the best-scoring target that matches it; ties count
-    against the query.
-
-    Without ``captions`` only target i matches query i. With ``captions`` (token ids [N, L] of
-    the pairs), every target whose caption is identical to query i's matches it too: a clip of
-    "three" spoken in another language is not a wrong answer to the query "three".
-    """
-    scores = queries @ targets.T
-    if captions is None:
-        match = np.eye(len(queries), dtype=bool)
-    else:
-        match = (captions[:, None, :] == captions[None, :, :]).all(axis=-1)
-    best = np.where(match, scores, -np.inf).max(axis=1, keepdims=True)
-    return 1 + ((scores >= best) & ~match).sum(axis=1)
-
-
-def retrieval_metrics(ranks: np.ndarray) -> dict[str, float]:
-    """R@1/5/10 (percent) and median rank."""
-    return {
-        "R@1": float(100 * np.mean(ranks <= 1)),
-        "R@5": float(100 * np.mean(ranks <= 5)),
-        "R@10": float(100 * np.mean(ranks <= 10)),
-        "median_rank": float(np.median(ranks)),
-    }
-
-
-def topk_accuracy(logits: np.ndarray, labels: np.ndarray, k: int) -> float:
-    """Top-k accuracy in percent."""
-    k = min(k, logits.shape[1])
-    top = np.argsort(-logits, axis=1)[:, :k]
-    return float(100 * np.mean((top == labels[:, None]).any(axis=1)))
-
-
 def task_retrieval(rt: Runtime, params: Any, task: str, split: str, max_examples: int, batch_size: int) -> dict[str, Any]:
     """Text-to-media retrieval over one split of a task (all of it when ``max_examples`` is 0)."""
     data = load_examples(task, split, rt.params["tokenize"]["text_length"], max_examples)
     modality = modality_of(task)
     media = embed(rt, params, modality, data[modality], batch_size)
     text = embed(rt, params, "text", data["text"], batch_size)
-    ranks = retrieval_ranks(text, media, data["text"])
-    return {"metrics": retrieval_metrics(ranks), "num_examples": int(len(ranks))}
+    match = caption_matches(data["text"])
+    ranks = retrieval_ranks(text, media, match)
+    return {"metrics": retrieval_metrics(ranks), "num_examples": int(len(ranks)),
+            "chance": retrieval_chance(match.sum(axis=1), len(ranks))}

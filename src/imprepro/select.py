@@ -17,30 +17,30 @@ from tqdm import tqdm
 from imprepro.embedding import restore_params, task_retrieval
 from imprepro.io import read_json, timing, write_json
 from imprepro.runtime import setup
+from imprepro.suite import SELECT_METRICS
 
-METRICS = {"mean_recall_at_5": "R@5", "mean_recall_at_1": "R@1", "mean_recall_at_10": "R@10"}
 
 
 def select(params: dict[str, Any], cache: Path, vocab: Path, train_dir: Path, out: Path) -> dict[str, Any]:
     """Writes ``out`` (selection.json): chosen step, why, and every candidate's scores."""
     start = time.time()
     metric = params["select"]["metric"]
-    if metric not in METRICS:
-        raise ValueError(f"params.yaml select.metric: {metric!r} is not one of {sorted(METRICS)}")
     rt = setup(params, cache, vocab)
     manifest = read_json(train_dir / "manifest.json")
     tasks = [t for t, w in params["train"]["tasks"].items() if w > 0]
-    candidates = []
+    key = SELECT_METRICS[metric]
+    candidates, chance, sizes = [], {}, {}
     for checkpoint in tqdm(manifest["checkpoints"], desc="select", unit="ckpt"):
         weights = restore_params(rt, train_dir, checkpoint["step"])
         results = {
             task: task_retrieval(rt, weights, task, "validation", params["select"]["max_examples"], params["select"]["batch_size"])
             for task in tasks
         }
-        per_task = {task: r["metrics"][METRICS[metric]] for task, r in results.items()}
+        # The same examples for every checkpoint, so sizes and chance levels are the same too.
         sizes = {task: r["num_examples"] for task, r in results.items()}
-        score = sum(per_task[t] * sizes[t] for t in tasks) / sum(sizes.values())
-        candidates.append({"step": checkpoint["step"], "score": float(score), "per_task": per_task, "examples": sizes})
+        chance = {task: r["chance"][key] for task, r in results.items()}
+        per_task = {task: r["metrics"][key] for task, r in results.items()}
+        candidates.append({"step": checkpoint["step"], "score": pooled(per_task, sizes), "per_task": per_task})
     if not candidates:
         raise ValueError(f"{train_dir / 'manifest.json'}: lists no checkpoints; re-run `imprepro train`")
     best = max(candidates, key=lambda c: (c["score"], c["step"]))
@@ -49,10 +49,12 @@ def select(params: dict[str, Any], cache: Path, vocab: Path, train_dir: Path, ou
         "metric": metric,
         "score": best["score"],
         "reason": (
-            f"highest {metric} ({best['score']:.2f}, pooled over "
-            f"{sum(best['examples'].values())} validation captions) among {len(candidates)} checkpoints, "
-            f"on the validation splits of {', '.join(tasks)}"
+            f"highest {metric} ({best['score']:.2f}, pooled over {sum(sizes.values())} validation "
+            f"captions; chance {pooled(chance, sizes):.2f}) among {len(candidates)} checkpoints, on the "
+            f"validation splits of {', '.join(tasks)} (at most {params['select']['max_examples']} each)"
         ),
+        "examples": sizes,
+        "chance": {**chance, "pooled": pooled(chance, sizes)},
         "candidates": candidates,
         "run_id": manifest["run_id"],
         **timing(start),
@@ -60,3 +62,8 @@ def select(params: dict[str, Any], cache: Path, vocab: Path, train_dir: Path, ou
     write_json(out, selection)
     print(f"select: step {best['step']} ({selection['reason']})")
     return selection
+
+
+def pooled(per_task: dict[str, float], sizes: dict[str, int]) -> float:
+    """A per-task recall pooled over all captions: each task weighs as many as it has."""
+    return float(sum(per_task[t] * sizes[t] for t in per_task) / sum(sizes.values()))

@@ -9,6 +9,7 @@ same configuration resumes from the latest one. The stage's declared output is a
 
 from __future__ import annotations
 
+import collections
 import json
 import time
 from pathlib import Path
@@ -123,37 +124,44 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
     streams = {t: task_batches(t, "train", cfg.batch_size, params["tokenize"]["text_length"], seed) for t in tasks}
     metrics_path = run_dir / "metrics.jsonl"
     keep_metrics_until(metrics_path, start_step)
-    task_counts = {t: 0 for t in tasks}
-    log_every = params["train"]["log_every"]
+    ran = {t: 0 for t in tasks}
+    log_every, checkpoint_every = params["train"]["log_every"], params["train"]["checkpoint_every"]
+    pending: list[tuple[int, str, dict]] = []  # metrics stay on device until the next flush
+    window_start = time.time()
     with open(metrics_path, "a") as log, tqdm(total=cfg.steps, initial=start_step, desc="train", unit="step") as bar:
         for step in range(start_step + 1, cfg.steps + 1):
             task = agd.task_for_step(cfg.schedule, seed, step, schedule_values)
-            t0 = time.time()
             batch = put_batch(rt.mesh, next(streams[task]))
             rng = jax.random.fold_in(jax.random.key(seed), step)
             state, metrics = step_fns[modality_of(task)](state, batch, rng)
-            task_counts[task] += 1
-            if step % log_every == 0 or step == cfg.steps:
-                record = {"step": step, "task": task, **{k: float(v) for k, v in metrics.items()},
-                          "learning_rate": learning_rate(cfg, step), "step_s": round(time.time() - t0, 4)}
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-                bar.set_postfix(task=task, loss=f"{record['loss']:.3f}")
-            if step % params["train"]["checkpoint_every"] == 0 or step == cfg.steps:
+            pending.append((step, task, metrics))
+            ran[task] += 1
+            at_checkpoint = step % checkpoint_every == 0 or step == cfg.steps
+            if step % log_every == 0 or at_checkpoint:
+                # One host transfer per window, so the device never waits for the log; the log
+                # is complete up to every checkpoint, which is where a resumed run continues.
+                rate = len(pending) / max(time.time() - window_start, 1e-9)
+                last = write_metrics(log, jax.device_get(pending), cfg, rate)
+                pending, window_start = [], time.time()
+                bar.set_postfix(task=last["task"], loss=f"{last['loss']:.3f}")
+            if at_checkpoint:
                 mngr.save(step, args=_save_args(state), force=True)
             bar.update(1)
     mngr.wait_until_finished()
     saved = sorted(mngr.all_steps())
     mngr.close()
 
+    records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
     manifest = {
         "run_id": run_id,
         "checkpoint_dir": str(run_dir),
         "steps": cfg.steps,
         "resumed_from": start_step,
+        "steps_this_invocation": cfg.steps - start_step,
         "checkpoints": [{"step": s, "sha256": digest_dir(run_dir / str(s))} for s in saved],
-        "task_steps_this_run": task_counts,
-        "compiles_per_signature": {m: fn._cache_size() for m, fn in step_fns.items()},
+        "task_steps": dict(collections.Counter(r["task"] for r in records)),
+        "task_steps_this_invocation": ran,
+        "compiles_per_signature_this_invocation": {m: fn._cache_size() for m, fn in step_fns.items()},
         "parameters": int(sum(x.size for x in jax.tree.leaves(state.params))),
         "mesh": dict(rt.mesh.shape),
         "devices": device_summary(),
@@ -164,6 +172,17 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
     write_json(out / "manifest.json", manifest)
     print(f"train: {cfg.steps} steps, {len(saved)} checkpoints in {run_dir}")
     return manifest
+
+
+def write_metrics(log, window: list[tuple[int, str, dict]], cfg, steps_per_s: float) -> dict[str, Any]:
+    """Appends one JSON line per step of a window of fetched metrics; returns the last record."""
+    record: dict[str, Any] = {}
+    for step, task, metrics in window:
+        record = {"step": step, "task": task, **{k: float(v) for k, v in metrics.items()},
+                  "learning_rate": learning_rate(cfg, step), "steps_per_s": round(steps_per_s, 2)}
+        log.write(json.dumps(record) + "\n")
+    log.flush()
+    return record
 
 
 def keep_metrics_until(path: Path, step: int) -> None:
