@@ -140,8 +140,9 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
             if step % log_every == 0 or at_checkpoint:
                 # One host transfer per window, so the device never waits for the log; the log
                 # is complete up to every checkpoint, which is where a resumed run continues.
+                fetched = jax.device_get(pending)  # waits for the window's steps to finish
                 rate = len(pending) / max(time.time() - window_start, 1e-9)
-                last = write_metrics(log, jax.device_get(pending), cfg, rate)
+                last = write_metrics(log, fetched, cfg, rate)
                 pending, window_start = [], time.time()
                 bar.set_postfix(task=last["task"], loss=f"{last['loss']:.3f}")
             if at_checkpoint:
