@@ -11,7 +11,8 @@ RECALL_AT = (1, 5, 10)
 
 
 def caption_matches(captions: np.ndarray) -> np.ndarray:
-    """[N, N] booleans: pair j's caption (token ids [N, L]) is identical to pair i's."""
+    """[N, N] booleans: pair j's caption (token ids [N, L]) is identical to pair i's.
+    Works on numpy and jax arrays alike (the training loss uses it under jit)."""
     return (captions[:, None, :] == captions[None, :, :]).all(axis=-1)
 
 

@@ -175,16 +175,17 @@ def report(params: dict[str, Any], results: Path, out: Path) -> str:
     write_json(results / "metrics.json", metrics)
 
     now = datetime.datetime.now(datetime.timezone.utc)
+    timings = stage_timings(stages, evals)
     lines = [
         "# IMP reproduction report",
         "",
         f"Generated {now:%Y-%m-%d %H:%M UTC} from commit `{git_commit()}`.",
         "",
-        *summary_section(params, stages, evals, now),
+        *summary_section(params, stages, evals, timings, now),
         *results_section(evals),
         *selection_section(selection),
         *data_section(stages),
-        *timing_section(stages, evals),
+        *timing_section(timings),
         *config_section(params, stages["train"]),
     ]
     text = "\n".join(lines)
@@ -203,9 +204,8 @@ def stage_timings(stages: dict[str, Any], evals: list[dict[str, Any]]) -> dict[s
     return timings
 
 
-def summary_section(params, stages, evals, now) -> list[str]:
+def summary_section(params, stages, evals, timings, now) -> list[str]:
     train, selection, dev = stages["train"], stages["select"], stages["train"]["devices"]
-    timings = stage_timings(stages, evals)
     first_start = min(start for start, _ in timings.values())
     work = sum(seconds for _, seconds in timings.values())
     above = above_chance(evals)
@@ -308,8 +308,7 @@ def data_section(stages: dict[str, Any]) -> list[str]:
     ]
 
 
-def timing_section(stages: dict[str, Any], evals: list[dict[str, Any]]) -> list[str]:
-    timings = stage_timings(stages, evals)
+def timing_section(timings: dict[str, tuple[datetime.datetime, float]]) -> list[str]:
     return [
         "## Wall time per stage",
         "",

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from imprepro import agd
 from imprepro.checkpoints import create_state, digest_dir, fingerprint, learning_rate, manager
 from imprepro.io import read_json, sha256_file, timing, write_json, write_text
+from imprepro.metrics import caption_matches
 from imprepro.runtime import Runtime, device_summary, setup
 from imprepro.sharding import initialize_distributed, put_batch, tree_shardings
 from imprepro.tasks import load_split, modality_of
@@ -41,7 +42,7 @@ def symmetric_nce(a: jnp.ndarray, b: jnp.ndarray, scale: jnp.ndarray, text: jnp.
     if text is None:
         same = jnp.eye(a.shape[0], dtype=logits.dtype)
     else:
-        same = jnp.all(text[:, None, :] == text[None, :, :], axis=-1).astype(logits.dtype)
+        same = caption_matches(text).astype(logits.dtype)
     targets = same / same.sum(axis=1, keepdims=True)  # `same` is symmetric: one matrix serves both ways
     forward = optax.softmax_cross_entropy(logits, targets).mean()
     backward = optax.softmax_cross_entropy(logits.T, targets).mean()
@@ -152,7 +153,8 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
     saved = sorted(mngr.all_steps())
     mngr.close()
 
-    records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
+    log_text = metrics_path.read_text()
+    records = [json.loads(line) for line in log_text.splitlines() if line.strip()]
     manifest = {
         "run_id": run_id,
         "checkpoint_dir": str(run_dir),
@@ -169,7 +171,7 @@ def train(params: dict[str, Any], cache: Path, vocab: Path, checkpoints: Path, o
         "recipe": rt.recipe.operative_config,
         **timing(start),
     }
-    write_text(out / "metrics.jsonl", metrics_path.read_text())
+    write_text(out / "metrics.jsonl", log_text)
     write_json(out / "manifest.json", manifest)
     print(f"train: {cfg.steps} steps, {len(saved)} checkpoints in {run_dir}")
     return manifest
